@@ -1,0 +1,1 @@
+"""Ingestion: source contracts and the Polars readers that apply them, landing -> bronze."""

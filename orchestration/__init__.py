@@ -1,0 +1,1 @@
+"""Orchestration: the Dagster graph over every stage, and the `stadsdata` command."""

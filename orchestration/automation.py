@@ -1,0 +1,82 @@
+"""What starts runs: the landing-zone sensor and the release schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from ingestion.run import landing_files
+from orchestration.home import Home
+
+RUN_JOB = "stadsdata_run"
+RELEASE_JOB = "open_data_release"
+
+# Everything: ingest what landed, build the models, check them, release.
+stadsdata_run = define_asset_job(
+    RUN_JOB,
+    selection=AssetSelection.all(include_sources=False),
+    description="Ingest new landing files, build the models, run the checks, publish a release.",
+)
+# The release on its own: rebuild the models from bronze, check, publish.
+open_data_release = define_asset_job(
+    RELEASE_JOB,
+    selection=AssetSelection.all(include_sources=False) - AssetSelection.key_prefixes("bronze"),
+    description="Rebuild the models from bronze, check them and publish an open-data release.",
+)
+
+
+def landing_fingerprint(home: Home, sources: list[str]) -> tuple[str, int]:
+    """A digest of what waits in the landing zone (names, sizes, times) and its file count."""
+    digest, count = hashlib.sha256(), 0
+    for source in sources:
+        for path in landing_files(home.landing, source):
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(home.landing)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
+            )
+            count += 1
+    return digest.hexdigest(), count
+
+
+def landing_sensor(sources: list[str]):
+    @sensor(
+        job_name=RUN_JOB,
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING
+        if os.environ.get("STADSDATA_SENSORS_ON") == "1"
+        else DefaultSensorStatus.STOPPED,
+        description="Starts a run when files are added or changed in the landing zone.",
+    )
+    def landing_zone(context: SensorEvaluationContext):
+        fingerprint, count = landing_fingerprint(Home.from_env(), sources)
+        if fingerprint == context.cursor:
+            return SkipReason(f"no change in the landing zone ({count} files)")
+        context.update_cursor(fingerprint)
+        return RunRequest(run_key=fingerprint, tags={"stadsdata/trigger": "landing_zone"})
+
+    return landing_zone
+
+
+@schedule(
+    job_name=RELEASE_JOB,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Stockholm",
+    default_status=DefaultScheduleStatus.RUNNING
+    if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
+    else DefaultScheduleStatus.STOPPED,
+    description="Nightly open-data release at 02:00 Stockholm time.",
+)
+def nightly_release():
+    return RunRequest(tags={"stadsdata/trigger": "nightly"})
