@@ -26,13 +26,13 @@ RELEASE_JOB = "open_data_release"
 # Everything: ingest what landed, build the models, check them, release.
 stadsdata_run = define_asset_job(
     RUN_JOB,
-    selection=AssetSelection.all(include_sources=False),
+    selection=AssetSelection.all(),
     description="Ingest new landing files, build the models, run the checks, publish a release.",
 )
 # The release on its own: rebuild the models from bronze, check, publish.
 open_data_release = define_asset_job(
     RELEASE_JOB,
-    selection=AssetSelection.all(include_sources=False) - AssetSelection.key_prefixes("bronze"),
+    selection=AssetSelection.all() - AssetSelection.key_prefixes("bronze"),
     description="Rebuild the models from bronze, check them and publish an open-data release.",
 )
 
@@ -43,9 +43,7 @@ def landing_fingerprint(home: Home, sources: list[str]) -> tuple[str, int]:
     for source in sources:
         for path in landing_files(home.landing, source):
             stat = path.stat()
-            digest.update(
-                f"{path.relative_to(home.landing)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
-            )
+            digest.update(f"{path.relative_to(home.landing)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
             count += 1
     return digest.hexdigest(), count
 

@@ -41,9 +41,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def generate(args: argparse.Namespace) -> int:
     from simulation import generate_landing
 
-    summary = generate_landing(
-        args.out, days=args.days, scale=args.scale, seed=args.seed, start=args.start
-    )
+    summary = generate_landing(args.out, days=args.days, scale=args.scale, seed=args.seed, start=args.start)
     print(f"wrote a landing zone to {args.out.resolve()}: {summary}")
     return 0
 
@@ -81,14 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(RUN_JOB).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        result = defs.resolve_job_def(RUN_JOB).execute_in_process(instance=instance, raise_on_error=False)
     state = status_document(home)
     this_run = [f for f in state["files"] if f.get("run_id") == result.run_id]
-    counts = {
-        s: sum(1 for f in this_run if f["status"] == s) for s in ("loaded", "rejected", "duplicate")
-    }
+    counts = {s: sum(1 for f in this_run if f["status"] == s) for s in ("loaded", "rejected", "duplicate")}
     print(
         f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} "
         f"in {time.monotonic() - started:.0f} s"
@@ -100,9 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(
-                    f"failed: {event.step_key}: {event.event_specific_data.error.message.strip()}"
-                )
+                print(f"failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
     print(f"latest release: {state['latest_release'] or 'none yet'}")
     print(
         "open the Dagster UI on the same definitions and run history:\n"
@@ -152,9 +144,7 @@ def status(args: argparse.Namespace) -> int:
             f"{entry['status']:9} {entry['rows_loaded']:>8} loaded {entry['rows_rejected']:>6} rejected"
             f"  {entry['file']}" + (f"  ({entry['reason']})" if entry["reason"] else "")
         )
-    print(
-        f"pending: {len(document['pending'])} file(s); latest release: {document['latest_release']}"
-    )
+    print(f"pending: {len(document['pending'])} file(s); latest release: {document['latest_release']}")
     return 0
 
 

@@ -6,8 +6,6 @@ classification come straight from the model's `config.meta`, so the UI shows wha
 dbt project declares and nothing else.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import subprocess
@@ -24,6 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from ingestion.contracts import all_contracts
 from orchestration.home import Home
 from orchestration.resources import StadsdataHome
 
@@ -88,10 +87,21 @@ def layer(props: Mapping[str, Any]) -> str:
     return fqn[1] if len(fqn) > 2 else "models"
 
 
+def bronze_asset_key(source: str, table: str) -> AssetKey:
+    """A dbt source table is the bronze asset that ingestion writes.
+
+    The ledger a source's staging models consult is written by the same ingestion
+    asset, so it maps onto that source's (first) bronze table.
+    """
+    if table == "ledger":
+        table = all_contracts()[source].tables[0].name
+    return AssetKey(["bronze", table])
+
+
 class CityTranslator(DagsterDbtTranslator):
     def get_asset_key(self, props: Mapping[str, Any]) -> AssetKey:
         if props["resource_type"] == "source":
-            return AssetKey([props["source_name"], props["name"]])
+            return bronze_asset_key(props["source_name"], props["name"])
         return AssetKey([layer(props), props["name"]])
 
     def get_group_name(self, props: Mapping[str, Any]) -> str | None:
@@ -112,9 +122,7 @@ class CityTranslator(DagsterDbtTranslator):
     def get_metadata(self, props: Mapping[str, Any]) -> Mapping[str, Any]:
         meta = _meta(props)
         extra = {
-            k: str(meta[k])
-            for k in ("owner", "classification", "license", "update_frequency")
-            if k in meta
+            k: str(meta[k]) for k in ("owner", "classification", "license", "update_frequency") if k in meta
         }
         return {**super().get_metadata(props), **extra}
 
@@ -123,7 +131,9 @@ def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**props.get("meta", {}), **props.get("config", {}).get("meta", {})}
 
 
-translator = CityTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+translator = CityTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+)
 
 
 @dbt_assets(
@@ -141,4 +151,6 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, stadsdata: S
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR))
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    )

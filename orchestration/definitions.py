@@ -15,11 +15,11 @@ from orchestration.dbt_assets import dbt_models, dbt_resource
 from orchestration.home import Home
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.quality_checks import quality_checks
-from orchestration.release_assets import open_data_release_asset
+from orchestration.release_assets import release_open_data
 from orchestration.resources import StadsdataHome
 
 defs = Definitions(
-    assets=[*ingestion_assets, dbt_models, open_data_release_asset],
+    assets=[*ingestion_assets, dbt_models, release_open_data],
     asset_checks=quality_checks,
     jobs=[stadsdata_run, open_data_release],
     schedules=[nightly_release],

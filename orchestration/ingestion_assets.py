@@ -5,8 +5,6 @@ description, so what the Dagster UI shows is what the source declared. The devic
 registry is ingested first: sensor sources check their readings against it.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from dagster import (
@@ -99,9 +97,7 @@ def ingestion_asset(contract: Contract):
         pool=f"ingest_{contract.source}",
         retry_policy=TRANSIENT_RETRY,
     )
-    def _ingest(
-        context: AssetExecutionContext, stadsdata: StadsdataHome
-    ) -> Iterator[MaterializeResult]:
+    def _ingest(context: AssetExecutionContext, stadsdata: StadsdataHome) -> Iterator[MaterializeResult]:
         lake = stadsdata.home.lake
         registry = device_registry(lake) if contract.device_key else None
         report = ingest_source(contract, lake, registry, run_id=context.run_id)
