@@ -62,6 +62,8 @@ def landing_sensor(sources: list[str]):
         if fingerprint == context.cursor:
             return SkipReason(f"no change in the landing zone ({count} files)")
         context.update_cursor(fingerprint)
+        if count == 0:
+            return SkipReason("the landing zone is empty")
         return RunRequest(run_key=fingerprint, tags={"stadsdata/trigger": "landing_zone"})
 
     return landing_zone
