@@ -44,9 +44,13 @@ def number(raw: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 
 def whole_number(raw: pl.Expr) -> pl.Expr:
-    """A whole number; `12.0` from a JSON encoder is 12, `12.5` is not a whole number."""
+    """A whole number; `12.0` from a JSON encoder is 12, `12.5` is not a whole number.
+
+    One beyond 64 bits becomes null (the row is rejected), not an error that fails the file.
+    """
     value = raw.str.strip_chars().cast(pl.Float64, strict=False)
-    return pl.when(value.is_finite() & (value == value.round(0))).then(value).cast(pl.Int64)
+    whole = pl.when(value.is_finite() & (value == value.round(0))).then(value)
+    return whole.cast(pl.Int64, strict=False)
 
 
 def local_to_utc(naive: pl.Expr, occurrence: pl.Expr) -> pl.Expr:
@@ -71,7 +75,7 @@ def timestamp(raw: pl.Expr, occurrence: pl.Expr) -> pl.Expr:
     )
     naive = text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", strict=False)
     return (
-        pl.when(raw.str.contains(OFFSET_AT_END))
+        pl.when(text.str.contains(OFFSET_AT_END))
         .then(with_offset)
         .otherwise(local_to_utc(naive, occurrence))
     )
@@ -168,6 +172,12 @@ def apply_contract(
     `occurrence_keys` (raw field names) number the repeats of a key within the file, which
     decides the repeated autumn hour for local times; see `local_to_utc`.
     """
+    if raw.is_empty():
+        # Nothing to check; and Polars 2.1 panics (PanicException, not an Exception) in
+        # `replace_time_zone` with a per-row `ambiguous` on zero rows, e.g. a header-only file.
+        schema = {"_row_number": pl.Int64, "_raw": pl.String}
+        schema |= {c.name: POLARS_TYPES[c.type] for c in table.columns}
+        return pl.DataFrame(schema=schema | {"_reject": pl.String})
     derived = derived or {}
     keys = occurrence_keys or [c.source for c in table.columns if c.name in table.keys]
     occurrence = pl.int_range(pl.len()).over([pl.col(k) for k in keys])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -106,7 +107,10 @@ def read_csv(data: bytes, file_name: str, table: Table) -> RawRows:
     """Delimited text with the contract's exact header, in one of its encodings."""
     text = decode_text(decompress(data, file_name), table.encodings)
     lines = text_lines(text)
-    header = _header_fields(lines["_raw"][0], table.delimiter)
+    try:
+        header = _header_fields(lines["_raw"][0], table.delimiter)
+    except csv.Error as error:
+        raise UnreadableFile(f"unreadable header: {error}") from error
     if header != list(table.header):
         raise UnreadableFile(
             f"wrong header: expected {table.delimiter.join(table.header)!r}, "
@@ -155,12 +159,31 @@ def read_csv(data: bytes, file_name: str, table: Table) -> RawRows:
     return RawRows(rows=rows, rejected=rejected, rows_read=body.height)
 
 
+def _not_json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
 def _scalar_fields(line: str, fields: tuple[str, ...]) -> str | None:
-    """Why a JSON line is not a usable record, or None when it is."""
+    """Why a JSON line is not a usable record, or None when it is.
+
+    Stricter than Python's `json` where the bulk decoder is (NaN, Infinity, numbers
+    beyond a double), so a line passed here never makes the bulk decode fail again.
+    """
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_constant=_not_json_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         return f"invalid JSON: {error.msg} at column {error.colno}"
+    except ValueError as error:
+        return f"invalid JSON: {error}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
     if not isinstance(record, dict):
         return "not a JSON object"
     for name in fields:
@@ -243,6 +266,8 @@ def read_geojson(data: bytes, file_name: str, table: Table) -> RawRows:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise UnreadableFile(f"invalid JSON: {error.msg} at line {error.lineno}") from error
+    except RecursionError as error:
+        raise UnreadableFile("invalid JSON: nested too deeply") from error
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise UnreadableFile("not a GeoJSON FeatureCollection")
     features = document.get("features")
@@ -257,7 +282,8 @@ def read_geojson(data: bytes, file_name: str, table: Table) -> RawRows:
             rejected.append((number, raw, "geometry is not a valid Polygon or MultiPolygon"))
             continue
         points = [p for polygon in polygons for ring in polygon for p in ring]
-        properties = feature.get("properties") or {}
+        properties = feature.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
         name = properties.get("name")
         records.append(
             {
