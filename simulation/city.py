@@ -243,11 +243,11 @@ DEVICE_KINDS = (
     DeviceKind("air_quality_sensor", "miljo", "AQ-{:04d}", "air_quality_monitoring", 20, 4, "population"),
     DeviceKind("traffic_counter", "trafik", "TR-{:04d}", "traffic_counting", 15, 3, "inner_city"),
     DeviceKind("fill_level_sensor", "svoa", "WF-{:04d}", "waste_collection", 12, 2, "population"),
-    DeviceKind("smart_streetlight", "trafik", "SL-{:04d}", "street_lighting", 12, 2, "uniform"),
+    DeviceKind("smart_streetlight", "trafik", "SL-{:04d}", "street_lighting", 24, 3, "uniform"),
     DeviceKind("water_level_gauge", "svoa", "WL-{:02d}", "flood_warning", 5, 2, "waterfront"),
 )
-SMART_METER = DeviceKind("smart_meter", "svbo", "SM-{:04d}", "electricity_metering", 3, 1, "population")
-METERS_PER_BUILDING = 8  # enough households per building for aggregates of at least 5
+SMART_METER = DeviceKind("smart_meter", "svbo", "SM-{:04d}", "electricity_metering", 6, 1, "population")
+METERS_PER_BUILDING = 10  # enough households per building for aggregates of at least 5
 WATERFRONT = ("Södermalm", "Kungsholmen", "Östermalm", "Hägersten-Älvsjö", "Bromma")
 FIRST_INSTALL = date(2016, 1, 1)
 LAST_INSTALL = date(2025, 12, 31)

@@ -15,13 +15,35 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from simulation import air_quality, districts, iot_devices, traffic_counts
+from simulation import (
+    air_quality,
+    care_supervision,
+    districts,
+    eservice_usage,
+    iot_devices,
+    smart_meters,
+    street_lighting,
+    traffic_counts,
+    waste_fill_levels,
+    water_levels,
+)
 from simulation.city import LAST_INSTALL, Period, build_city, plan_registry_update
 from simulation.landing_files import GeneratedFile, LandingFile
 
 DEFAULT_START = date(2026, 10, 19)  # the default week crosses the DST switch of 2026-10-25
 EARLIEST_START = LAST_INSTALL + timedelta(days=1)
-SOURCES = ("air_quality", "districts", "iot_devices", "traffic_counts")
+SOURCES = (
+    "air_quality",
+    "care_supervision",
+    "districts",
+    "eservice_usage",
+    "iot_devices",
+    "smart_meters",
+    "street_lighting",
+    "traffic_counts",
+    "waste_fill_levels",
+    "water_levels",
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,12 @@ def generate_landing(
         + districts.generate(city, period)
         + iot_devices.generate(city, period, update)
         + traffic_counts.generate(city, period)
+        + waste_fill_levels.generate(city, period)
+        + street_lighting.generate(city, period)
+        + smart_meters.generate(city, period)
+        + water_levels.generate(city, period)
+        + care_supervision.generate(city, period)
+        + eservice_usage.generate(city, period)
     )
     files.sort(key=lambda f: f.record.path)
     write_files(Path(out), files)

@@ -522,6 +522,6 @@ def test_traffic_broken_rows_wrong_header_and_duplicate_file(default_landing):
     assert len(broken) == 1
     assert traffic_text(out / broken[0]).splitlines()[0] != TRAFFIC_HEADER
 
-    [copy] = [f for f in summary.files if f.duplicate_of]
+    [copy] = [f for f in summary.files if f.duplicate_of and f.source == "traffic_counts"]
     assert (out / copy.path).read_bytes() == (out / copy.duplicate_of).read_bytes()
     assert copy.path != copy.duplicate_of
