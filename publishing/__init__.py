@@ -3,15 +3,23 @@
 `releases/latest`."""
 
 from publishing.datasets import Column, NotPublishable, OpenDataset, open_datasets_from_manifest
-from publishing.release import Release, ReleaseError, latest_release, publish_release
+from publishing.errors import ReleaseError
+from publishing.privacy import PrivacyViolation
+from publishing.release import Release, publish_release
+from publishing.storage import LocalTarget, ReleaseTarget, S3Target, latest_release, release_target
 
 __all__ = [
     "Column",
+    "LocalTarget",
     "NotPublishable",
     "OpenDataset",
+    "PrivacyViolation",
     "Release",
     "ReleaseError",
+    "ReleaseTarget",
+    "S3Target",
     "latest_release",
     "open_datasets_from_manifest",
     "publish_release",
+    "release_target",
 ]

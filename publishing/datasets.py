@@ -18,9 +18,16 @@ from typing import Any
 
 import yaml
 
+from publishing.suppression import Suppression, read_suppression, suppression_problems
+
 OPEN_DATA_FILE = Path(__file__).parent / "open_data.yaml"
+CATALOG_SETTINGS_FILE = Path(__file__).parent / "catalog.yaml"
 OPEN_PREFIX = "open_"
 REQUIRED_META = ("owner", "classification", "pii", "license", "update_frequency")
+# What the DCAT-AP-SE catalogue needs from every open model (the English description is the
+# model's own description): titles and descriptions in both languages, and its EU themes.
+CATALOGUE_META = ("title_sv", "title_en", "description_sv", "themes")
+ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
 
 class NotPublishable(ValueError):
@@ -38,6 +45,7 @@ class Column:
     type: str  # a Frictionless Table Schema type: string, integer, number, datetime, ...
     description: str = ""
     unit: str | None = None
+    pii: bool = False  # never true for a model from the manifest; the privacy gate re-checks
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,16 @@ class OpenDataset:
     columns: list[Column]
     primary_key: list[str]
     relation: str = ""  # quoted "schema"."table" in the warehouse; empty means the name itself
+    # For the catalogue. Datasets built in code may leave them empty: the catalogue then uses
+    # `title` and `description` for both languages. Models from the manifest must declare them.
+    title_sv: str = ""
+    title_en: str = ""
+    description_sv: str = ""
+    themes: tuple[str, ...] = ()  # EU data-theme codes (catalog.yaml themes)
+    hvd_category: str = ""  # key of catalog.yaml hvd.categories; empty: not a high-value dataset
+    time_column: str = ""  # column whose range is the temporal coverage; empty: detect it
+    temporal_resolution: str = ""  # ISO 8601 duration of one row's period, e.g. PT1H
+    suppression: Suppression | None = None  # small-count suppression the privacy gate checks
 
     @property
     def table(self) -> str:
@@ -65,6 +83,12 @@ class OpenDataset:
 def open_data_settings() -> dict[str, Any]:
     """The release's own declarations: package, owners' names, accepted licences."""
     return yaml.safe_load(OPEN_DATA_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def catalog_settings() -> dict[str, Any]:
+    """The catalogue's declarations: vocabulary codes and IRIs it may use (catalog.yaml)."""
+    return yaml.safe_load(CATALOG_SETTINGS_FILE.read_text(encoding="utf-8"))
 
 
 def quote_identifier(name: str) -> str:
@@ -140,9 +164,37 @@ def _model_problems(node: dict) -> list[str]:
             problems.append(f"column {name} declares no data_type (enforce the model's contract)")
         elif frictionless_type(data_type) is None:
             problems.append(f"column {name} has type {data_type!r}, which has no CSV form")
+    column_types = {name: frictionless_type(c.get("data_type") or "") for name, c in columns.items()}
+    problems.extend(suppression_problems(meta.get("suppression"), column_types))
     missing_key = [c for c in _primary_key(node) if c not in columns]
     if missing_key:
         problems.append(f"primary key column(s) {', '.join(missing_key)} are not declared columns")
+    return problems + _catalogue_problems(node, meta)
+
+
+def _catalogue_problems(node: dict, meta: dict) -> list[str]:
+    """What the DCAT-AP-SE catalogue needs from the model, each missing or unknown value named."""
+    settings = catalog_settings()
+    problems = [f"config.meta.{key} is not declared" for key in CATALOGUE_META if not meta.get(key)]
+    if not (node.get("description") or "").strip():
+        problems.append("has no description (the catalogue's English description)")
+    unknown = [t for t in _as_tuple(meta.get("themes")) if t not in settings["themes"]]
+    if unknown:
+        problems.append(f"themes {unknown} are not EU data-theme codes ({', '.join(settings['themes'])})")
+    frequency = meta.get("update_frequency")
+    if frequency not in (None, "") and str(frequency) not in settings["frequencies"]:
+        problems.append(
+            f"update_frequency {frequency!r} has no EU frequency ({', '.join(settings['frequencies'])})"
+        )
+    category = meta.get("hvd_category")
+    if category and category not in settings["hvd"]["categories"]:
+        problems.append(f"hvd_category {category!r} is not one of {', '.join(settings['hvd']['categories'])}")
+    time_column = meta.get("time_column")
+    if time_column and time_column not in (node.get("columns") or {}):
+        problems.append(f"time_column {time_column!r} is not a declared column")
+    resolution = meta.get("temporal_resolution")
+    if resolution and not ISO_DURATION.match(str(resolution)):
+        problems.append(f"temporal_resolution {resolution!r} is not an ISO 8601 duration (e.g. PT1H)")
     return problems
 
 
@@ -171,6 +223,7 @@ def _dataset(node: dict) -> OpenDataset:
             type=frictionless_type(column["data_type"]) or "any",
             description=(column.get("description") or "").strip(),
             unit=_column_meta(column).get("unit"),
+            pii=_column_meta(column).get("pii") not in (None, False),
         )
         for column_name, column in node["columns"].items()
     ]
@@ -187,4 +240,18 @@ def _dataset(node: dict) -> OpenDataset:
         columns=columns,
         primary_key=_primary_key(node),
         relation=f"{quote_identifier(schema)}.{table}" if schema else table,
+        title_sv=str(meta.get("title_sv") or ""),
+        title_en=str(meta.get("title_en") or ""),
+        description_sv=" ".join(str(meta.get("description_sv") or "").split()),
+        themes=_as_tuple(meta.get("themes")),
+        hvd_category=str(meta.get("hvd_category") or ""),
+        time_column=str(meta.get("time_column") or ""),
+        temporal_resolution=str(meta.get("temporal_resolution") or ""),
+        suppression=read_suppression(meta.get("suppression")),
     )
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)

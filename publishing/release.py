@@ -7,6 +7,10 @@ previous release or the new one, never a half-written folder, and a failure at a
 step leaves `latest` where it was and no temporary folder behind. Published releases
 are never modified: each publication is a new folder, and old ones are only deleted
 whole, beyond the `keep` newest.
+
+The privacy gate (privacy.py) checks the exported files before anything else is written;
+the target (storage.py: a local folder, or an S3-compatible bucket staged locally) makes a
+verified release visible and prunes old ones.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,30 +27,39 @@ from pathlib import Path
 
 import duckdb
 
+from publishing.catalog import CATALOG_TTL, CatalogError, validate_catalog, write_catalog
 from publishing.checksums import sha256_of, verify_sums, write_sums
 from publishing.datapackage import (
     csv_resource,
     data_package,
+    dataset_of,
+    geojson_resource,
     parquet_resource,
-    parquet_resource_name,
+    resources_of,
 )
 from publishing.datasets import OpenDataset
-from publishing.export import export_dataset, sql_string, warehouse_problems
-from publishing.notes import release_notes
+from publishing.errors import ReleaseError
+from publishing.export import ExportedDataset, export_dataset, sql_string, warehouse_problems
+from publishing.geojson import LocationError
+from publishing.notes import changes_since, release_notes
+from publishing.portal import write_portal
+from publishing.privacy import check_privacy
+from publishing.storage import (
+    GENERATED_ID,
+    LATEST,
+    LINK_PREFIX,
+    SAFE_ID,
+    LocalTarget,
+    ReleaseTarget,
+    fsync_directory,
+    release_order,
+)
 
-LATEST = "latest"
 TEMP_PREFIX = ".tmp-"
-LINK_PREFIX = ".latest-"
 LOCK_FILE = ".lock"
 PACKAGE_FILE = "datapackage.json"
 NOTES_FILE = "RELEASE_NOTES.md"
 QUALITY_FILE = "quality.json"
-GENERATED_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class ReleaseError(RuntimeError):
-    """The release could not be published; `latest` still points where it did."""
 
 
 @dataclass(frozen=True)
@@ -59,26 +71,34 @@ class Release:
     carried_forward: dict[str, str] = field(default_factory=dict)  # name -> release it came from
     pruned: list[str] = field(default_factory=list)  # release ids deleted beyond `keep`
     created: str = ""
+    location: str = ""  # where readers find it: the folder, or s3://bucket/prefix/<id>/
 
 
 def publish_release(
     warehouse: Path,
     datasets: list[OpenDataset],
-    releases_dir: Path,
+    releases: Path | ReleaseTarget,
     *,
     release_id: str | None = None,
     keep: int = 10,
     held_back: dict[str, str] | None = None,
     quality: dict | None = None,
+    year_split_rows: int | None = None,
 ) -> Release:
     """Publish `datasets` from the DuckDB `warehouse` (opened read-only) as a new release.
 
     Datasets named in `held_back` ({name: reason}) are not exported; when the previous
     `latest` release has one, its files are copied forward unchanged and the notes say so.
     `quality` (any JSON-serialisable summary) is stored as `quality.json` and summarised
-    in the notes. Raises ReleaseError (or ValueError for bad arguments) and then leaves
-    `latest` untouched and no temporary folder.
+    in the notes. A dataset with more rows than `year_split_rows` (default: open_data.yaml)
+    is published as one file per year. Raises ReleaseError (or ValueError for bad arguments)
+    and then leaves `latest` untouched and no temporary folder.
+
+    `releases` is the local releases folder, or a ReleaseTarget (storage.release_target:
+    a local folder or an S3-compatible bucket, staged in its local folder).
     """
+    target = releases if isinstance(releases, ReleaseTarget) else LocalTarget(releases)
+    releases_dir = target.staging
     held_back = dict(held_back or {})
     _check_arguments(warehouse, datasets, keep)
     releases_dir.mkdir(parents=True, exist_ok=True)
@@ -86,27 +106,23 @@ def publish_release(
     created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     with _exclusive(releases_dir):
         _remove_leftovers(releases_dir)
-        previous = latest_release(releases_dir)
+        previous = target.latest()
         release_id = _claim_id(releases_dir, release_id, now)
         temp = releases_dir / f"{TEMP_PREFIX}{release_id}"
-        final = releases_dir / release_id
         try:
             temp.mkdir()
-            contents = _assemble(temp, warehouse, datasets, previous, held_back, quality, release_id, created)
+            contents = _assemble(
+                temp, warehouse, datasets, previous, held_back, quality, release_id, created, year_split_rows
+            )
             problems = verify_sums(temp)
             if problems:
                 raise ReleaseError(f"release {release_id} does not verify: {'; '.join(problems)}")
             _seal(temp)
-            os.rename(temp, final)
+            final = target.publish(temp, release_id, created)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
-        try:
-            _point_latest(releases_dir, release_id)
-        except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
-            raise
-        pruned = _prune(releases_dir, keep)
+        pruned = target.prune(keep)
     rows, carried = contents
     return Release(
         id=release_id,
@@ -116,18 +132,8 @@ def publish_release(
         carried_forward=carried,
         pruned=pruned,
         created=created,
+        location=target.location(release_id),
     )
-
-
-def latest_release(releases_dir: Path) -> Path | None:
-    """The folder `releases_dir/latest` points to, or None when there is none yet."""
-    link = releases_dir / LATEST
-    if not link.is_symlink():
-        if link.exists():
-            raise ReleaseError(f"{link} exists but is not a symlink; refusing to replace it")
-        return None
-    target = releases_dir / os.readlink(link)
-    return target if target.is_dir() else None
 
 
 def _check_arguments(warehouse: Path, datasets: list[OpenDataset], keep: int) -> None:
@@ -150,17 +156,25 @@ def _assemble(
     quality: dict | None,
     release_id: str,
     created: str,
+    year_split_rows: int | None = None,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Write every file of the release into `folder`; return (rows per dataset, carried)."""
     to_publish = [d for d in datasets if d.name not in held_back]
-    rows = _export_all(warehouse, to_publish, folder)
+    exported = _export_all(warehouse, to_publish, folder, year_split_rows)
+    rows = {name: export.rows for name, export in exported.items()}
+    check_privacy(folder, to_publish)
     digests: dict[str, str] = {}
     resources = []
     for dataset in to_publish:
-        for suffix, describe in (("csv", csv_resource), ("parquet", parquet_resource)):
-            path = folder / f"{dataset.name}.{suffix}"
-            digests[path.name] = sha256_of(path)
-            resources.append(describe(dataset, path, digests[path.name]))
+        for part in exported[dataset.name].parts:
+            for path, describe in (
+                (part.csv, csv_resource),
+                (part.parquet, parquet_resource),
+                (part.geojson, geojson_resource),
+            ):
+                if path is not None:
+                    digests[path.name] = sha256_of(path)
+                    resources.append(describe(dataset, path, digests[path.name], part.part))
     previous_package = _read_package(previous)
     carried = {}
     for name in sorted(held_back):
@@ -174,13 +188,13 @@ def _assemble(
         raise ReleaseError("nothing to publish: every dataset is held back with no earlier version")
     if quality is not None:
         digests[QUALITY_FILE] = _write_json(folder / QUALITY_FILE, quality)
-    digests[PACKAGE_FILE] = _write_json(folder / PACKAGE_FILE, data_package(release_id, created, resources))
+    changes = changes_since(
+        previous, previous_package.get("resources", []), folder, resources, datasets, rows, carried
+    )
+    package = data_package(release_id, created, resources, changes)
+    digests[PACKAGE_FILE] = _write_json(folder / PACKAGE_FILE, package)
     published = {d.name for d in datasets} | set(held_back)
-    removed = [
-        r["name"]
-        for r in previous_package.get("resources", [])
-        if r.get("profile") == "tabular-data-resource" and r["name"] not in published
-    ]
+    removed = sorted({dataset_of(r) for r in previous_package.get("resources", [])} - published)
     notes = release_notes(
         release_id=release_id,
         created=created,
@@ -190,14 +204,45 @@ def _assemble(
         carried_forward=carried,
         removed=removed,
         quality=quality,
+        changes=changes,
     )
     (folder / NOTES_FILE).write_text(notes, encoding="utf-8", newline="\n")
     digests[NOTES_FILE] = sha256_of(folder / NOTES_FILE)
+    digests.update(_write_catalogue(folder, datasets, release_id, created))
+    digests.update(
+        write_portal(
+            folder,
+            datasets,
+            resources,
+            rows=rows,
+            held_back=held_back,
+            carried_forward=carried,
+            quality=quality,
+            changes=changes,
+            release_id=release_id,
+            created=created,
+        )
+    )
     write_sums(folder, digests)
     return rows, carried
 
 
-def _export_all(warehouse: Path, datasets: list[OpenDataset], folder: Path) -> dict[str, int]:
+def _write_catalogue(folder: Path, datasets: list[OpenDataset], release_id: str, created: str) -> dict:
+    """catalog.ttl and catalog.jsonld, validated offline (DCAT-AP 3, HVD, DCAT-AP-SE, the files):
+    a catalogue that does not validate stops the release, so `latest` never points to one."""
+    try:
+        digests = write_catalog(folder, datasets, release_id, created)
+    except CatalogError as exc:
+        raise ReleaseError(f"the catalogue cannot be written: {exc}") from exc
+    problems = validate_catalog(folder / CATALOG_TTL)
+    if problems:
+        raise ReleaseError("the catalogue does not validate:\n" + "\n".join(f"  - {p}" for p in problems))
+    return digests
+
+
+def _export_all(
+    warehouse: Path, datasets: list[OpenDataset], folder: Path, year_split_rows: int | None = None
+) -> dict[str, ExportedDataset]:
     """Export each dataset, after checking all of them, so one error report names every problem."""
     if not datasets:
         return {}
@@ -209,13 +254,13 @@ def _export_all(warehouse: Path, datasets: list[OpenDataset], folder: Path) -> d
         problems = [p for d in datasets for p in warehouse_problems(con, d)]
         if problems:
             raise ReleaseError("the warehouse does not match the datasets: " + "; ".join(problems))
-        rows = {}
+        exported = {}
         for dataset in datasets:
             try:
-                rows[dataset.name] = export_dataset(con, dataset, folder)
-            except duckdb.Error as exc:
+                exported[dataset.name] = export_dataset(con, dataset, folder, year_split_rows=year_split_rows)
+            except (duckdb.Error, LocationError) as exc:
                 raise ReleaseError(f"exporting {dataset.name} failed: {exc}") from exc
-        return rows
+        return exported
     finally:
         con.close()
 
@@ -231,8 +276,7 @@ def _carry_forward(previous: Path | None, package: dict, name: str, folder: Path
 
     The descriptors are copied too: the old files keep the schema they were published with.
     """
-    wanted = {name, parquet_resource_name(name)}
-    resources = [dict(r) for r in package.get("resources", []) if r.get("name") in wanted]
+    resources = [dict(r) for r in resources_of(package.get("resources", []), name)]
     for resource in resources:
         file_name = resource["path"]
         if Path(file_name).name != file_name:
@@ -248,13 +292,12 @@ def _carry_forward(previous: Path | None, package: dict, name: str, folder: Path
 
 
 def _count_rows(folder: Path, resources: list[dict]) -> int | None:
-    """Rows of a carried-forward dataset, from its Parquet footer (no data is read)."""
-    for resource in resources:
-        if resource.get("format") == "parquet":
-            path = sql_string(str(folder / resource["path"]))
-            with duckdb.connect() as con:
-                return con.execute(f"SELECT count(*) FROM read_parquet({path})").fetchone()[0]
-    return None
+    """Rows of a carried-forward dataset, from its Parquet footers (no data is read)."""
+    paths = [sql_string(str(folder / r["path"])) for r in resources if r.get("format") == "parquet"]
+    if not paths:
+        return None
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT count(*) FROM read_parquet([{', '.join(paths)}])").fetchone()[0]
 
 
 def _write_json(path: Path, content: dict) -> str:
@@ -297,7 +340,7 @@ def _claim_id(releases_dir: Path, requested: str | None, now: datetime) -> str:
         return requested
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     taken = [
-        _release_order(p.name)[1]
+        release_order(p.name)[1]
         for p in releases_dir.iterdir()
         if GENERATED_ID.match(p.name) and p.name.startswith(stamp)
     ]
@@ -310,52 +353,4 @@ def _seal(folder: Path) -> None:
         path.chmod(0o444)
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_directory(folder)
-
-
-def _fsync_directory(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _point_latest(releases_dir: Path, release_id: str) -> None:
-    """Replace `latest` with a relative symlink to the release in one atomic step."""
-    link = releases_dir / f"{LINK_PREFIX}{release_id}"
-    os.symlink(release_id, link)
-    try:
-        os.replace(link, releases_dir / LATEST)
-    except BaseException:
-        link.unlink(missing_ok=True)
-        raise
-    _fsync_directory(releases_dir)
-
-
-def _release_order(name: str) -> tuple[str, int]:
-    stamp, number = GENERATED_ID.match(name).groups()
-    return stamp, int(number or 1)
-
-
-def _prune(releases_dir: Path, keep: int) -> list[str]:
-    """Delete the oldest generated-id releases beyond `keep`, never the one `latest` names."""
-    current = os.readlink(releases_dir / LATEST)
-    releases = sorted(
-        (
-            p.name
-            for p in releases_dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and GENERATED_ID.match(p.name)
-        ),
-        key=_release_order,
-    )
-    doomed = [name for name in releases[: max(len(releases) - keep, 0)] if name != current]
-    for name in doomed:
-        try:
-            shutil.rmtree(releases_dir / name)
-        except OSError as exc:
-            raise ReleaseError(
-                f"release {current} is published and latest points to it, "
-                f"but deleting old release {name} failed: {exc}"
-            ) from exc
-    return doomed
+    fsync_directory(folder)
