@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -42,7 +43,7 @@ def generate(args: argparse.Namespace) -> int:
     from simulation import generate_landing
 
     summary = generate_landing(args.out, days=args.days, scale=args.scale, seed=args.seed, start=args.start)
-    print(f"wrote a landing zone to {args.out.resolve()}: {summary}")
+    print(f"wrote a landing zone to {args.out.resolve()}:\n{summary.describe()}")
     return 0
 
 
@@ -95,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
+    if state["pending"]:
+        print(f"{len(state['pending'])} landing file(s) not taken in yet (see `stadsdata status`)")
+        if not os.environ.get("STADSDATA_PSEUDONYM_KEY"):
+            print("sources holding personal data wait for STADSDATA_PSEUDONYM_KEY (see README)")
     print(f"latest release: {state['latest_release'] or 'none yet'}")
     print(
         "open the Dagster UI on the same definitions and run history:\n"

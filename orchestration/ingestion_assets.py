@@ -21,7 +21,7 @@ from dagster import (
 
 from ingestion.contracts import Contract, Table, all_contracts
 from ingestion.ledger import Ledger
-from ingestion.run import IngestionReport, device_registry, ingest_source
+from ingestion.run import IngestionReport, MissingPseudonymKey, device_registry, ingest_source
 from orchestration.resources import StadsdataHome
 
 REGISTRY_SOURCE = "iot_devices"
@@ -89,6 +89,19 @@ def visible_rows(ledger: Ledger, table: str) -> int:
     return sum(e.rows_loaded for e in ledger.entries if e.status == "loaded" and table in e.tables)
 
 
+def _unchanged(contract: Contract, ledger: Ledger, reason: str) -> Iterator[MaterializeResult]:
+    """Bronze as it was: a source that could not be taken in this run."""
+    for table in contract.tables:
+        yield MaterializeResult(
+            asset_key=bronze_key(table.name),
+            metadata={
+                "dagster/row_count": visible_rows(ledger, table.name),
+                "files_new": 0,
+                "not_ingested": reason,
+            },
+        )
+
+
 def ingestion_asset(contract: Contract):
     @multi_asset(
         name=f"ingest_{contract.source}",
@@ -100,7 +113,13 @@ def ingestion_asset(contract: Contract):
     def _ingest(context: AssetExecutionContext, stadsdata: StadsdataHome) -> Iterator[MaterializeResult]:
         lake = stadsdata.home.lake
         registry = device_registry(lake) if contract.device_key else None
-        report = ingest_source(contract, lake, registry, run_id=context.run_id)
+        try:
+            report = ingest_source(contract, lake, registry, run_id=context.run_id)
+        except MissingPseudonymKey as error:
+            # Personal data is not ingested without the key; the rest of the run goes on.
+            context.log.warning(f"{contract.source} not ingested: {error}")
+            yield from _unchanged(contract, Ledger(lake.ledger, contract.source), str(error))
+            return
         ledger = Ledger(lake.ledger, contract.source)
         for status in ("loaded", "rejected", "duplicate"):
             if report.count(status):

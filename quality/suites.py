@@ -24,7 +24,13 @@ from ingestion.contracts import OWNERS
 
 SUITES_DIR = Path(__file__).parent / "suites"
 SEVERITIES = ("blocking", "warning")
-RUN_TIME_PARAMETERS = ("now_utc",)
+RUN_TIME_PARAMETERS = ("now_utc", "registered_devices", "min_rows", "fresh_after_utc")
+# Stand-ins used only to check a suite when it is loaded; a run fills in the real values.
+_LOAD_TIME_VALUES = {
+    "registered_devices": [],
+    "min_rows": 0,
+    "fresh_after_utc": datetime(1970, 1, 1, tzinfo=UTC),
+}
 
 _SUITE_KEYS = {"dataset", "owner", "description", "keys", "expectations"}
 _ENTRY_KEYS = {"expectation", "kwargs", "severity", "owner", "why"}
@@ -99,12 +105,21 @@ def suite_datasets() -> list[str]:
     return sorted(path.stem for path in SUITES_DIR.glob("*.yaml"))
 
 
-def run_time_values(now: datetime | None = None) -> dict[str, Any]:
-    """Values for the `${...}` parameters, computed when a suite runs."""
+def run_time_values(now: datetime | None = None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Values for the `${...}` parameters, computed when a suite runs.
+
+    `now_utc` is always known; `registered_devices` (the device registry's ids),
+    `min_rows` (half the rows of the previous validation) and `fresh_after_utc` (the
+    oldest acceptable newest timestamp, from the update frequency) come from the caller,
+    since they depend on the lake, the history and the contract; unknown names are refused.
+    """
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone; the platform's times are UTC")
-    return {"now_utc": now.astimezone(UTC)}
+    unknown = sorted(set(parameters or {}) - set(RUN_TIME_PARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown run-time parameters {unknown}; known: {RUN_TIME_PARAMETERS}")
+    return {**_LOAD_TIME_VALUES, **(parameters or {}), "now_utc": now.astimezone(UTC)}
 
 
 def resolve_kwargs(kwargs: Any, values: dict[str, Any]) -> Any:

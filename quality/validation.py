@@ -184,16 +184,18 @@ def validate(
     masked_columns: set[str] | frozenset[str] = frozenset(),
     run_id: str | None = None,
     now: datetime | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> SuiteResult:
     """Check `data` against every expectation of `suite`; never raises for bad data.
 
     `masked_columns` (personal or confidential values) appear as `***` in examples
     and observed values. `now` pins `${now_utc}` (tests, re-runs); it defaults to now.
+    `parameters` fills the other run-time parameters (`registered_devices`, `min_rows`).
     """
     started = time.perf_counter()
     validated_at = datetime.now(UTC)
     table = _plain_arrow(data)
-    values = run_time_values(now)
+    values = run_time_values(now, parameters)
     ready, results = _build(suite, values, table)
     try:
         with _ge_lock:
