@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from ingestion.contracts import all_contracts
+from orchestration.analyst_access import analyst_snapshots
 from orchestration.automation import (
     landing_sensor,
     nightly_release,
@@ -12,6 +13,7 @@ from orchestration.automation import (
     stadsdata_run,
 )
 from orchestration.dbt_assets import dbt_models, dbt_resource
+from orchestration.freshness import freshness_checks, hourly_freshness, source_freshness
 from orchestration.home import Home
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.quality_checks import quality_checks
@@ -19,10 +21,10 @@ from orchestration.release_assets import release_open_data
 from orchestration.resources import StadsdataHome
 
 defs = Definitions(
-    assets=[*ingestion_assets, dbt_models, release_open_data],
-    asset_checks=quality_checks,
-    jobs=[stadsdata_run, open_data_release],
-    schedules=[nightly_release],
+    assets=[*ingestion_assets, dbt_models, release_open_data, analyst_snapshots],
+    asset_checks=[*quality_checks, *freshness_checks],
+    jobs=[stadsdata_run, open_data_release, source_freshness],
+    schedules=[nightly_release, hourly_freshness],
     sensors=[landing_sensor(sorted(all_contracts()))],
     resources={
         "stadsdata": StadsdataHome(path=str(Home.from_env().root)),

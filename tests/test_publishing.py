@@ -134,6 +134,12 @@ def stadsdata_manifest() -> dict:
             "license": "CC0-1.0",
             "update_frequency": "hourly",
             "title": "Luftkvalitet",
+            "title_sv": "Luftkvalitet",
+            "title_en": "Air quality",
+            "description_sv": "Timvärden från stadens luftkvalitetssensorer, i µg/m³.",
+            "themes": ["ENVI"],
+            "hvd_category": "earth_observation_and_environment",
+            "temporal_resolution": "PT1H",
         },
         constraints=[{"type": "primary_key", "columns": ["device_id", "observed_at", "pollutant"]}],
     )
@@ -152,6 +158,10 @@ def stadsdata_manifest() -> dict:
             "pii": False,
             "license": "CC-BY-4.0",
             "update_frequency": "annual",
+            "title_sv": "Stadsdelsområden",
+            "title_en": "City districts",
+            "description_sv": "Stockholms stadsdelsområden med folkmängd.",
+            "themes": ["REGI", "GOVE"],
         },
     )
     districts["columns"]["district"]["constraints"] = [{"type": "primary_key"}]

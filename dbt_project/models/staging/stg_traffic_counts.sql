@@ -1,13 +1,23 @@
 -- Traffic counts that count: rows of loaded files only, one per (site_id, observed_at, direction,
 -- vehicle_class). A later export of the same hour replaces the earlier count (ledger order), and
 -- within one file the later line wins.
+--
+-- Incremental, like stg_air_quality: a build reads only the files loaded since the last one and
+-- replaces the counts they carry (delete+insert by key); being later, their counts win.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['site_id', 'observed_at', 'direction', 'vehicle_class'],
+    on_schema_change='sync_all_columns',
+) }}
 
 with loaded_files as (
     {{ loaded_files('traffic_counts') }}
 ),
 
 bronze_counts as (
-    select * from {{ source('traffic_counts', 'traffic_counts') }}
+    select * from {{ bronze_since('traffic_counts', 'traffic_counts') }}
 ),
 
 loaded_counts as (
@@ -16,6 +26,9 @@ loaded_counts as (
         loaded_files.ingested_at as file_ingested_at
     from bronze_counts
     inner join loaded_files on loaded_files.sha256 = bronze_counts._file_sha256
+    {% if is_incremental() -%}
+    where loaded_files.ingested_at > {{ ingested_since() }}
+    {%- endif %}
 ),
 
 latest_counts as (
@@ -41,3 +54,4 @@ select
     cast(_row_number as bigint) as source_row_number,
     file_ingested_at as ingested_at
 from latest_counts
+order by observed_at
