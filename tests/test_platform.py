@@ -19,8 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 STADSDATA = [sys.executable, "-m", "orchestration.cli"]
 
 
+TEST_KEY = "test-only-pseudonym-key-0123456789abcdef"
+
+
 def _cli(args: list[str], home: Path, **kwargs) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STADSDATA_HOME": str(home)}
+    env = {**os.environ, "STADSDATA_HOME": str(home), "STADSDATA_PSEUDONYM_KEY": TEST_KEY}
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
         [*STADSDATA, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, **kwargs
@@ -99,23 +102,21 @@ def test_cli_generate_run_twice_and_status(tmp_path: Path) -> None:
 def test_definitions_materialize_whole_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster import AssetKey, DagsterInstance, materialize
 
-    from orchestration.dbt_assets import dbt_models, dbt_resource
+    from orchestration.dbt_assets import dbt_resource
     from orchestration.definitions import defs
-    from orchestration.ingestion_assets import ingestion_assets
-    from orchestration.quality_checks import quality_checks
-    from orchestration.release_assets import release_open_data
     from orchestration.resources import StadsdataHome
     from simulation import generate_landing
 
     home = tmp_path / "home"
     generate_landing(home / "landing", days=1, seed=11)
     monkeypatch.setenv("STADSDATA_HOME", str(home))
+    monkeypatch.delenv("STADSDATA_PSEUDONYM_KEY", raising=False)  # personal data must wait, the rest goes on
     monkeypatch.setenv("STADSDATA_WAREHOUSE", str(home / "warehouse" / "stadsdata.duckdb"))
     (home / "warehouse").mkdir(parents=True)
 
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            [*ingestion_assets, dbt_models, release_open_data, *quality_checks],
+            [*defs.assets, *defs.asset_checks],
             resources={"stadsdata": StadsdataHome(path=str(home)), "dbt": dbt_resource()},
             instance=instance,
         )
@@ -127,8 +128,15 @@ def test_definitions_materialize_whole_graph(tmp_path: Path, monkeypatch: pytest
     suite = [c for c in checks if c.check_name == "fct_air_quality_hourly_expectations"]
     assert len(suite) == 1 and suite[0].passed, suite
     assert suite[0].metadata["expectations"].value >= 20
-    dbt_tests = [c for c in checks if c.check_name != "fct_air_quality_hourly_expectations"]
+    from orchestration.dbt_assets import dbt_models
+
+    dbt_tests = [c for c in checks if c.asset_check_key in dbt_models.check_keys]
     assert dbt_tests and all(c.passed for c in dbt_tests)
+    from orchestration.cli import status_document
+    from orchestration.home import Home
+
+    pending = status_document(Home(home))["pending"]
+    assert pending and {p.split("/")[0] for p in pending} == {"care_supervision", "eservice_usage"}
     release = result.asset_materializations_for_node("release__open_data")[0]
     assert release.metadata["datasets"].value["open_air_quality_hourly"] > 0
     assert AssetKey(["release", "open_data"]) in materialized
