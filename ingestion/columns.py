@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ingestion.contracts import Column, Table
+from ingestion.pseudonyms import personnummer_digits, personnummer_problem
 
 LOCAL_TIME_ZONE = "Europe/Stockholm"
 POLARS_TYPES = {
@@ -67,31 +68,75 @@ def local_to_utc(naive: pl.Expr, occurrence: pl.Expr) -> pl.Expr:
     ).dt.convert_time_zone("UTC")
 
 
-def timestamp(raw: pl.Expr, occurrence: pl.Expr) -> pl.Expr:
-    """ISO 8601 with an offset means what it says; without one it is Stockholm time."""
+def timestamp(raw: pl.Expr, occurrence: pl.Expr, formats: tuple[str, ...] | None = None) -> pl.Expr:
+    """ISO 8601 with an offset means what it says; without one it is Stockholm time.
+
+    A contract may name the exact `formats` a source writes instead (strptime; a format
+    without `%z` is local time), e.g. `YYYY-MM-DD HH:MM` without seconds.
+    """
+    if formats:
+        text = raw.str.strip_chars()
+        with_offset = [text.str.to_datetime(f, time_zone="UTC", strict=False) for f in formats if "%z" in f]
+        naive = [text.str.to_datetime(f, strict=False) for f in formats if "%z" not in f]
+        local = [local_to_utc(pl.coalesce(naive), occurrence)] if naive else []
+        return pl.coalesce([*with_offset, *local])
     text = raw.str.strip_chars().str.replace(" ", "T").str.replace(r"Z$", "+00:00")
-    with_offset = text.str.to_datetime(
-        format="%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False
-    )
+    with_offset = text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False)
     naive = text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", strict=False)
     return (
-        pl.when(text.str.contains(OFFSET_AT_END))
-        .then(with_offset)
-        .otherwise(local_to_utc(naive, occurrence))
+        pl.when(text.str.contains(OFFSET_AT_END)).then(with_offset).otherwise(local_to_utc(naive, occurrence))
     )
 
 
-def timestamp_reason(name: str, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """Tell a daylight-saving gap apart from text that is no time at all."""
+def _parses_as_local_time(raw: pl.Expr, formats: tuple[str, ...] | None) -> pl.Expr:
+    if formats:
+        text = raw.str.strip_chars()
+        naive = [text.str.to_datetime(f, strict=False) for f in formats if "%z" not in f]
+        return pl.coalesce(naive).is_not_null() if naive else pl.lit(False)
     text = raw.str.strip_chars().str.replace(" ", "T")
-    parses_naive = text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", strict=False).is_not_null()
+    return text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", strict=False).is_not_null()
+
+
+def _readable(time_format: str) -> str:
+    """`%Y-%m-%d %H:%M` as a person writes it: `YYYY-MM-DD HH:MM`."""
+    for code, text in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%H", "HH"), ("%M", "MM")):
+        time_format = time_format.replace(code, text)
+    return time_format.replace("%S", "SS").replace("%.f", "").replace("%z", "+HH:MM")
+
+
+def given(raw: pl.Expr) -> pl.Expr:
+    """The source sent something: a blank text is missing, not a value of the wrong type."""
+    return raw.str.strip_chars() != ""
+
+
+def _quoted(message: str, value: pl.Expr, withhold: bool) -> pl.Expr:
+    """`message: value`, or the message alone where values may identify a person."""
+    return pl.lit(message) if withhold else pl.format(f"{message}: {{}}", value)
+
+
+def timestamp_reason(
+    name: str,
+    raw: pl.Expr,
+    value: pl.Expr,
+    formats: tuple[str, ...] | None = None,
+    withhold: bool = False,
+) -> pl.Expr:
+    """Tell a daylight-saving gap apart from text that is no time at all."""
+    gap = (
+        pl.lit(f"{name}: local time does not exist (daylight-saving gap)")
+        if withhold
+        else pl.format("{}: local time {} does not exist (daylight-saving gap)", pl.lit(name), raw)
+    )
+    expected = (
+        "not a time in the form " + " or ".join(_readable(f) for f in formats)
+        if formats
+        else "not an ISO 8601 timestamp"
+    )
     return (
-        pl.when(raw.is_not_null() & value.is_null() & parses_naive)
-        .then(
-            pl.format("{}: local time {} does not exist (daylight-saving gap)", pl.lit(name), raw)
-        )
-        .when(raw.is_not_null() & value.is_null())
-        .then(pl.format("{}: not an ISO 8601 timestamp: {}", pl.lit(name), raw))
+        pl.when(given(raw) & value.is_null() & _parses_as_local_time(raw, formats))
+        .then(gap)
+        .when(given(raw) & value.is_null())
+        .then(_quoted(f"{name}: {expected}", raw, withhold))
     )
 
 
@@ -106,8 +151,18 @@ def boolean(raw: pl.Expr) -> pl.Expr:
     )
 
 
+def label(column: Column) -> str:
+    """A pseudonymised column is named in reasons as the sender knows it (`Personnummer`)."""
+    return column.source if column.pseudonymise else column.name
+
+
 def typed(column: Column, raw: pl.Expr, table: Table, occurrence: pl.Expr) -> pl.Expr:
-    """The column's value in its contract type; null where the text does not fit."""
+    """The column's value in its contract type; null where the text does not fit.
+
+    A pseudonymised identifier is its normalised form here; `ingestion.run` hashes it.
+    """
+    if column.pseudonymise and column.identifier == "personnummer":
+        return personnummer_digits(raw)
     if column.type == "string":
         return raw.str.strip_chars().replace("", None)
     if column.type == "integer":
@@ -118,46 +173,50 @@ def typed(column: Column, raw: pl.Expr, table: Table, occurrence: pl.Expr) -> pl
         return boolean(raw)
     if column.type == "date":
         return raw.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
-    return timestamp(raw, occurrence)
+    return timestamp(raw, occurrence, column.formats)
 
 
-def type_reason(column: Column, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
+def type_reason(column: Column, raw: pl.Expr, value: pl.Expr, withhold: bool = False) -> pl.Expr:
+    if column.pseudonymise and column.identifier == "personnummer":
+        problem = personnummer_problem(raw)
+        return pl.when(problem.is_not_null()).then(pl.format("{}: {}", pl.lit(label(column)), problem))
     if column.type == "timestamp":
-        return timestamp_reason(column.name, raw, value)
-    return pl.when(raw.is_not_null() & value.is_null()).then(
-        pl.format("{}: not a {}: {}", pl.lit(column.name), pl.lit(column.type), raw)
+        return timestamp_reason(column.name, raw, value, column.formats, withhold)
+    return pl.when(given(raw) & value.is_null()).then(
+        _quoted(f"{label(column)}: not a {column.type}", raw, withhold)
     )
 
 
-def rule_reasons(column: Column) -> list[pl.Expr]:
-    """Reasons from the contract's rules for one typed column: required, allowed, range."""
+def rule_reasons(column: Column, withhold: bool = False) -> list[pl.Expr]:
+    """Reasons from the contract's rules for one typed column: required, allowed, range, pattern.
+
+    With `withhold` (a table holding personal data) no reason quotes the value: a shifted
+    column could put a personnummer where a district belongs.
+    """
     value = pl.col(column.name)
+    name = label(column)
     reasons = []
     if column.required:
-        reasons.append(pl.when(value.is_null()).then(pl.lit(f"{column.name}: missing")))
+        reasons.append(pl.when(value.is_null()).then(pl.lit(f"{name}: missing")))
+
+    def broken(condition: pl.Expr, rule: str) -> pl.Expr:
+        message = (
+            pl.lit(f"{name}: value {rule}")
+            if withhold
+            else pl.format("{}: {} {}", pl.lit(name), value.cast(pl.String), pl.lit(rule))
+        )
+        return pl.when(condition).then(message)
+
     if column.allowed:
-        reasons.append(
-            pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(column.allowed)).then(
-                pl.format(
-                    "{}: {} is not one of {}",
-                    pl.lit(column.name),
-                    value.cast(pl.String),
-                    pl.lit(", ".join(column.allowed)),
-                )
-            )
-        )
+        outside = value.is_not_null() & ~value.cast(pl.String).is_in(column.allowed)
+        reasons.append(broken(outside, f"is not one of {', '.join(column.allowed)}"))
     if column.min is not None:
-        reasons.append(
-            pl.when(value < column.min).then(
-                pl.format("{}: {} is below {}", pl.lit(column.name), value, pl.lit(column.min))
-            )
-        )
+        reasons.append(broken(value < column.min, f"is below {column.min}"))
     if column.max is not None:
-        reasons.append(
-            pl.when(value > column.max).then(
-                pl.format("{}: {} is above {}", pl.lit(column.name), value, pl.lit(column.max))
-            )
-        )
+        reasons.append(broken(value > column.max, f"is above {column.max}"))
+    if column.pattern is not None:
+        mismatch = value.is_not_null() & ~value.str.contains(column.pattern)
+        reasons.append(broken(mismatch, f"does not match {column.pattern}"))
     return reasons
 
 
@@ -191,14 +250,12 @@ def apply_contract(
         raw_value = pl.col(column.source)
         value = typed(column, raw_value, table, occurrence)
         values.append(value.alias(column.name))
-        reasons.append(type_reason(column, raw_value, value))
+        reasons.append(type_reason(column, raw_value, value, table.pii))
     parse_reason = pl.coalesce(reasons) if reasons else pl.lit(None, pl.String)
     typed_rows = raw.select(
         "_row_number", "_raw", *values, parse_reason.cast(pl.String).alias("_reject")
     ).with_columns([pl.col(c.name).cast(POLARS_TYPES[c.type]) for c in table.columns])
-    rules = [r for column in table.columns for r in rule_reasons(column)]
+    rules = [r for column in table.columns for r in rule_reasons(column, table.pii)]
     if rules:
-        typed_rows = typed_rows.with_columns(
-            pl.coalesce([pl.col("_reject"), *rules]).alias("_reject")
-        )
+        typed_rows = typed_rows.with_columns(pl.coalesce([pl.col("_reject"), *rules]).alias("_reject"))
     return typed_rows

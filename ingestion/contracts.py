@@ -8,6 +8,7 @@ readers apply it; nothing about a source's columns is hard-coded elsewhere.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,8 @@ CLASSIFICATIONS = ("open", "internal", "confidential", "sensitive")
 COLUMN_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp")
 FORMATS = ("csv", "jsonl", "json_array", "geojson", "xlsx")
 UPDATE_FREQUENCIES = ("hourly", "daily", "weekly", "monthly", "annual")
+# How a pseudonymised identifier is checked and normalised before it is hashed.
+IDENTIFIER_KINDS = ("personnummer", "text")
 
 
 class ContractError(ValueError):
@@ -39,6 +42,10 @@ class Column:
     min: float | None = None
     max: float | None = None
     pii: bool = False
+    pseudonymise: bool = False  # replaced by a keyed pseudonym at ingestion (pii columns only)
+    identifier: str = "text"  # how a pseudonymised value is checked: personnummer or text
+    pattern: str | None = None  # regular expression a (string) value must match
+    formats: tuple[str, ...] | None = None  # strptime formats of a timestamp; no %z = local time
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,15 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def pii(self) -> bool:
+        """Some column identifies a person: reasons and messages must not quote values."""
+        return any(c.pii for c in self.columns)
+
+    @property
+    def pseudonymised(self) -> list[Column]:
+        return [c for c in self.columns if c.pseudonymise]
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -78,6 +94,11 @@ class Contract:
     device_key: str | None = None
     late_arrival_days: int = 0
     path: Path = field(default=Path(), compare=False)
+
+    @property
+    def pseudonymised(self) -> bool:
+        """Some column is replaced by a keyed pseudonym: ingestion needs the key."""
+        return any(t.pseudonymised for t in self.tables)
 
     def table_for(self, file_name: str) -> Table | None:
         """The table whose file patterns match `file_name`, first match wins."""
@@ -102,7 +123,8 @@ def _column(data: dict, where: str) -> Column:
     if kind not in COLUMN_TYPES:
         raise ContractError(f"{where}: unknown type '{kind}' (one of {', '.join(COLUMN_TYPES)})")
     allowed = data.get("allowed")
-    return Column(
+    formats = data.get("formats")
+    column = Column(
         name=name,
         type=kind,
         source=str(data.get("source", name)),
@@ -113,7 +135,36 @@ def _column(data: dict, where: str) -> Column:
         min=data.get("min"),
         max=data.get("max"),
         pii=bool(data.get("pii", False)),
+        pseudonymise=bool(data.get("pseudonymise", False)),
+        identifier=str(data.get("identifier", "text")),
+        pattern=data.get("pattern"),
+        formats=tuple(str(f) for f in formats) if formats else None,
     )
+    _check_column(column, data, where)
+    return column
+
+
+def _check_column(column: Column, data: dict, where: str) -> None:
+    """Rules that keep personal data from slipping through a contract's wording."""
+    if column.pseudonymise and not column.pii:
+        raise ContractError(f"{where}: pseudonymise needs pii: true")
+    if column.pseudonymise and column.type != "string":
+        raise ContractError(f"{where}: a pseudonymised column must be of type string")
+    if "identifier" in data and not column.pseudonymise:
+        raise ContractError(f"{where}: identifier applies only to a pseudonymised column")
+    if column.identifier not in IDENTIFIER_KINDS:
+        raise ContractError(
+            f"{where}: unknown identifier '{column.identifier}' (one of {', '.join(IDENTIFIER_KINDS)})"
+        )
+    if column.formats and column.type != "timestamp":
+        raise ContractError(f"{where}: formats apply only to a timestamp column")
+    if column.pattern is not None:
+        if column.type != "string":
+            raise ContractError(f"{where}: pattern applies only to a string column")
+        try:
+            re.compile(column.pattern)
+        except re.error as error:
+            raise ContractError(f"{where}: pattern is not a regular expression: {error}") from error
 
 
 def _table(name: str, data: dict, where: str) -> Table:
@@ -156,8 +207,7 @@ def load_contract(path: Path) -> Contract:
     classification = _require(data, "classification", where)
     if classification not in CLASSIFICATIONS:
         raise ContractError(
-            f"{where}: unknown classification '{classification}' "
-            f"(one of {', '.join(CLASSIFICATIONS)})"
+            f"{where}: unknown classification '{classification}' (one of {', '.join(CLASSIFICATIONS)})"
         )
     frequency = _require(data, "update_frequency", where)
     if frequency not in UPDATE_FREQUENCIES:
@@ -178,6 +228,8 @@ def load_contract(path: Path) -> Contract:
     )
     if contract.device_key and not all(contract.device_key in t.column_names for t in tables):
         raise ContractError(f"{where}: device_key '{contract.device_key}' is not a column")
+    if any(t.pii for t in tables) and not contract.pii:
+        raise ContractError(f"{where}: a column is pii, so the contract must say pii: true")
     if path.stem != contract.source:
         raise ContractError(f"{where}: file name must be the source name '{contract.source}'")
     return contract

@@ -5,6 +5,10 @@ before (same name, same bytes) is skipped; the same bytes under another name are
 `duplicate`; a file that cannot be read is quarantined whole; otherwise its good rows
 go to bronze and its bad rows to the quarantine, and only then is the ledger line
 written.
+
+A source with pseudonymised columns (personal identifiers) is taken in only with the
+pseudonym key; without it `ingest_source` raises `MissingPseudonymKey` before touching
+anything, so its files wait, unrecorded, for a run that has the key.
 """
 
 from __future__ import annotations
@@ -21,10 +25,22 @@ from ingestion import lake
 from ingestion.columns import apply_contract
 from ingestion.contracts import Contract, Table
 from ingestion.formats import UnreadableFile, read_raw
-from ingestion.ledger import Ledger, LedgerEntry
+from ingestion.ledger import Ledger, LedgerEntry, read_entries
+from ingestion.pseudonyms import MissingPseudonymKey, checked_key, key_from_environment, pseudonymise
 from ingestion.sources import SOURCE_MODULES
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload")
+__all__ = [  # MissingPseudonymKey is raised from here, so callers may import it from here
+    "IngestionReport",
+    "LakePaths",
+    "MissingPseudonymKey",
+    "check_rows",
+    "device_registry",
+    "ingest_file",
+    "ingest_source",
+    "landing_files",
+    "sha256_of",
+]
 
 
 @dataclass(frozen=True)
@@ -94,23 +110,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def check_rows(contract: Contract, table: Table, raw: pl.DataFrame, registry: set[str] | None):
-    """Typed rows with `_reject` set to the first reason a row breaks the contract."""
+def check_rows(
+    contract: Contract,
+    table: Table,
+    raw: pl.DataFrame,
+    registry: set[str] | None,
+    pseudonym_key: str | None = None,
+) -> pl.DataFrame:
+    """Typed rows with `_reject` set to the first reason a row breaks the contract.
+
+    Identifiers the contract pseudonymises leave here as pseudonyms only.
+    """
     module = SOURCE_MODULES.get(contract.source)
-    derived = module.derived(table) if module else None
+    derived = module.derived(table) if module and hasattr(module, "derived") else None
     keys = getattr(module, "OCCURRENCE_KEYS", None)
     rows = apply_contract(raw, table, derived, keys)
+    checks = [pl.col("_reject"), *(module.checks(table) if hasattr(module, "checks") else [])]
     key = contract.device_key
     if key and registry is not None:
         unknown = pl.col(key).is_not_null() & ~pl.col(key).is_in(sorted(registry))
-        rows = rows.with_columns(
-            pl.coalesce(
-                pl.col("_reject"),
-                pl.when(unknown).then(
-                    pl.format("{}: {} is not in the device registry", pl.lit(key), pl.col(key))
-                ),
-            ).alias("_reject")
+        message = (
+            pl.lit(f"{key}: not in the device registry")
+            if table.pii
+            else pl.format("{}: {} is not in the device registry", pl.lit(key), pl.col(key))
         )
+        checks.append(pl.when(unknown).then(message))
+    if len(checks) > 1:
+        rows = rows.with_columns(pl.coalesce(checks).alias("_reject"))
+    if table.pseudonymised:
+        secret = checked_key(pseudonym_key, contract.source)
+        rows = rows.with_columns(pseudonymise(pl.col(c.name), secret) for c in table.pseudonymised)
     return rows
 
 
@@ -123,10 +152,11 @@ def _load_file(
     sha256: str,
     registry: set[str] | None,
     ingested_at: datetime,
+    pseudonym_key: str | None,
 ) -> tuple[int, int, int]:
     """Bronze and quarantine for one readable file; returns rows read, loaded, rejected."""
     raw = read_raw(path.read_bytes(), path.name, table)
-    rows = check_rows(contract, table, raw.rows, registry)
+    rows = check_rows(contract, table, raw.rows, registry, pseudonym_key)
     lineage = [
         pl.lit(file).alias("_source_file"),
         pl.lit(sha256).alias("_file_sha256"),
@@ -158,6 +188,7 @@ def ingest_file(
     path: Path,
     registry: set[str] | None,
     run_id: str | None,
+    pseudonym_key: str | None = None,
 ) -> LedgerEntry | None:
     """Decide one file's fate and record it; None when it was processed before."""
     file = path.relative_to(paths.landing).as_posix()
@@ -193,12 +224,14 @@ def ingest_file(
                 f"({', '.join(p for t in contract.tables for p in t.patterns)})"
             )
         read, loaded, rejected = _load_file(
-            contract, table, paths, path, file, sha256, registry, ingested_at
+            contract, table, paths, path, file, sha256, registry, ingested_at, pseudonym_key
         )
     except UnreadableFile as error:
         return _reject_file(contract, paths, ledger, path, entry, str(error))
     except (pl.exceptions.PolarsError, ValueError, OSError) as error:
-        reason = f"could not be read ({type(error).__name__}): {error}"
+        # The error's text may quote a value; for personal data the ledger must not.
+        detail = "" if contract.pii else f": {error}"
+        reason = f"could not be read ({type(error).__name__}){detail}"
         return _reject_file(contract, paths, ledger, path, entry, reason)
     result = LedgerEntry(
         **entry,
@@ -214,9 +247,7 @@ def ingest_file(
 
 
 def _reject_file(contract, paths, ledger, path, entry, reason) -> LedgerEntry:
-    lake.quarantine_file(
-        paths.quarantine, contract.source, entry["file"], entry["sha256"], path, reason
-    )
+    lake.quarantine_file(paths.quarantine, contract.source, entry["file"], entry["sha256"], path, reason)
     result = LedgerEntry(
         **entry, status="rejected", rows_read=0, rows_loaded=0, rows_rejected=0, reason=reason
     )
@@ -230,26 +261,50 @@ def ingest_source(
     registry: set[str] | None = None,
     run_id: str | None = None,
     files: Iterable[Path] | None = None,
+    pseudonym_key: str | None = None,
 ) -> IngestionReport:
-    """Take in every new file of one source; safe to run again at any time."""
+    """Take in every new file of one source; safe to run again at any time.
+
+    A source with pseudonymised columns needs the key: `pseudonym_key`, else
+    STADSDATA_PSEUDONYM_KEY. Without a usable one, and with files waiting, this raises
+    MissingPseudonymKey before any file is read or recorded, so the caller can report it
+    and go on; the files wait for a run with the key. Only the empty schema files are
+    written, so that models reading the source still find its tables.
+    """
     for table in contract.tables:
         lake.ensure_schema_file(paths.bronze, table)
+    waiting = list(files) if files is not None else landing_files(paths.landing, contract.source)
+    if contract.pseudonymised:
+        try:
+            pseudonym_key = (
+                key_from_environment(contract.source)
+                if pseudonym_key is None
+                else checked_key(pseudonym_key, contract.source)
+            )
+        except MissingPseudonymKey:
+            if _any_new(paths, contract.source, waiting):
+                raise
+            return IngestionReport(contract.source)  # nothing to take in: no key needed
     ledger = Ledger(paths.ledger, contract.source)
     report = IngestionReport(contract.source)
-    for path in files if files is not None else landing_files(paths.landing, contract.source):
-        entry = ingest_file(contract, paths, ledger, path, registry, run_id)
+    for path in waiting:
+        entry = ingest_file(contract, paths, ledger, path, registry, run_id, pseudonym_key)
         if entry is not None:
             report.entries.append(entry)
     return report
+
+
+def _any_new(paths: LakePaths, source: str, files: list[Path]) -> bool:
+    """Some file (name and content) is not in the source's ledger; reads without writing."""
+    seen = {(e.file, e.sha256) for e in read_entries(paths.ledger / f"{source}.jsonl")}
+    return any((p.relative_to(paths.landing).as_posix(), sha256_of(p)) not in seen for p in files)
 
 
 def device_registry(paths: LakePaths) -> set[str]:
     """Every device id any loaded registry file has named (its history stays valid)."""
     folder = paths.bronze / "iot_devices"
     loaded = {e.sha256 for e in Ledger(paths.ledger, "iot_devices").entries if e.status == "loaded"}
-    files = [
-        folder / f"{sha}.parquet" for sha in sorted(loaded) if (folder / f"{sha}.parquet").exists()
-    ]
+    files = [folder / f"{sha}.parquet" for sha in sorted(loaded) if (folder / f"{sha}.parquet").exists()]
     if not files:
         return set()
     return set(pl.scan_parquet(files).select("device_id").unique().collect()["device_id"].to_list())

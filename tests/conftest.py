@@ -7,10 +7,12 @@ that short so each test shows only the input it is about and the outcome it pins
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -23,12 +25,23 @@ if str(REPO_ROOT) not in sys.path:
 
 from ingestion.contracts import all_contracts  # noqa: E402
 from ingestion.ledger import Ledger, LedgerEntry  # noqa: E402
+from ingestion.pseudonyms import KEY_VARIABLE  # noqa: E402
 from ingestion.run import LakePaths, ingest_source  # noqa: E402
 
 # Devices the tests treat as registered (the registry itself is tested on its own).
-DEVICES = frozenset({"AQ-0012", "AQ-0013", "TR-0101", "TR-0102"})
+DEVICES = frozenset(
+    {"AQ-0012", "AQ-0013", "TR-0101", "TR-0102", "WF-0001", "WF-0002", "SL-0001", "SL-0002"}
+    | {"SM-0001", "SM-0002", "WL-01", "WL-02"}
+)
 TRAFFIC_HEADER = "Mätplats;Datum;Timme;Riktning;Fordonsklass;Antal;Medelhastighet (km/h)"
 IOT_HEADER = "device_id,owner,device_type,purpose,lat,lon,installed_at,decommissioned_at,shared_with"
+WASTE_HEADER = "container_id,measured_at,fill_level_pct,battery_pct,temperature_c"
+SMART_METER_HEADER = "MätarID;Period start;kWh"
+CARE_HEADER = "Personnummer;Stadsdelsområde;Besökstid;Insatstyp;Varaktighet (min);Utförd"
+LIGHTING_HEADER = ("Armatur-ID", "Datum", "Energi (kWh)", "Brinntid (h)", "Felkod")
+# A key of the documented minimum length, and another one; never a real secret.
+TEST_PSEUDONYM_KEY = "test-key-not-secret-0123456789abcdef"
+OTHER_PSEUDONYM_KEY = "another-test-key-0123456789abcdefgh"
 
 
 class Landing:
@@ -50,10 +63,19 @@ class Landing:
         os.utime(path, (self._clock, self._clock))
         return path
 
-    def ingest(self, source: str, registry: set[str] | frozenset[str] | None = DEVICES) -> list[LedgerEntry]:
-        """Run the real driver over one source; the ledger entries it wrote this time."""
+    def ingest(
+        self,
+        source: str,
+        registry: set[str] | frozenset[str] | None = DEVICES,
+        pseudonym_key: str | None = None,
+    ) -> list[LedgerEntry]:
+        """Run the real driver over one source; the ledger entries it wrote this time.
+
+        Without `pseudonym_key` the driver reads STADSDATA_PSEUDONYM_KEY, as in production."""
         registry = set(registry) if registry is not None else None
-        report = ingest_source(all_contracts()[source], self.paths, registry, run_id="test-run")
+        report = ingest_source(
+            all_contracts()[source], self.paths, registry, run_id="test-run", pseudonym_key=pseudonym_key
+        )
         return report.entries
 
     def ledger(self, source: str) -> list[LedgerEntry]:
@@ -204,5 +226,148 @@ def iot_csv() -> Callable[..., str]:
 
     def build(*rows: str) -> str:
         return "\n".join([IOT_HEADER, *rows]) + "\n"
+
+    return build
+
+
+@pytest.fixture
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """STADSDATA_PSEUDONYM_KEY set to a test key for one test; the key."""
+    monkeypatch.setenv(KEY_VARIABLE, TEST_PSEUDONYM_KEY)
+    return TEST_PSEUDONYM_KEY
+
+
+@pytest.fixture
+def no_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STADSDATA_PSEUDONYM_KEY unset for one test, whatever the shell running pytest has."""
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+
+
+def luhn_completed(first_eleven: str) -> str:
+    """`YYYYMMDD-NNN` with its check digit appended: the Luhn sum over YYMMDDNNN.
+
+    Written out here rather than taken from ingestion, so the tests check the rule itself.
+    """
+    digits = first_eleven.replace("-", "")[2:]
+    total = 0
+    for position, digit in enumerate(digits):
+        product = int(digit) * (2 if position % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return f"{first_eleven}{(10 - total % 10) % 10}"
+
+
+@pytest.fixture(scope="session")
+def personnummer() -> Callable[[str], str]:
+    """A valid personnummer from its first eleven characters, e.g. `19450312-123`."""
+    return luhn_completed
+
+
+@pytest.fixture(scope="session")
+def care_csv() -> Callable[..., str]:
+    """A care-system export: header and `;`-joined rows, CRLF like the exporter."""
+
+    def build(*rows: str, newline: str = "\r\n") -> str:
+        return newline.join([CARE_HEADER, *rows]) + newline
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def care_row() -> Callable[..., str]:
+    """One supervision visit (no line end); keyword arguments replace fields."""
+
+    def build(
+        person: str = "19121212-1212",
+        district: str = "Bromma",
+        visited: str = "2026-03-02 23:30",
+        kind: str = "Kamera",
+        minutes: str = "4",
+        done: str = "Ja",
+    ) -> str:
+        return ";".join((person, district, visited, kind, minutes, done))
+
+    return build
+
+
+def _session(**fields) -> dict:
+    record = {
+        "service_id": "bygglov-ansokan",
+        "service_name": "Ansök om bygglov",
+        "started_at": "2026-03-02T10:15:00+01:00",
+        "completed": True,
+        "channel": "web",
+        "district": "Bromma",
+        "user_ref": "u-83b1c0ffee",
+    }
+    return record | fields
+
+
+@pytest.fixture(scope="session")
+def eservice_session() -> Callable[..., dict]:
+    """One e-service session as the platform exports it; keyword arguments replace fields."""
+    return _session
+
+
+@pytest.fixture(scope="session")
+def eservice_json() -> Callable[..., str]:
+    """One export document: the sessions (dicts, or any JSON value) as a JSON array."""
+
+    def build(*sessions: object) -> str:
+        return json.dumps(list(sessions), ensure_ascii=False, indent=1)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def waste_csv() -> Callable[..., str]:
+    """A fill-level batch from comma-joined rows."""
+
+    def build(*rows: str) -> str:
+        return "\n".join([WASTE_HEADER, *rows]) + "\n"
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def smart_meter_csv() -> Callable[..., str]:
+    """An hourly-readings export from `;`-joined rows, CRLF."""
+
+    def build(*rows: str) -> str:
+        return "\r\n".join([SMART_METER_HEADER, *rows]) + "\r\n"
+
+    return build
+
+
+Cell = str | float | int | date | datetime | None
+
+
+def workbook(*sheets: list[list[Cell]], errors: dict[tuple[int, int], str] | None = None) -> bytes:
+    """An .xlsx with one sheet per list of rows (row 1 first). Dates become date cells;
+    `errors` puts a formula error (e.g. `#DIV/0!`) at (row, column), both 0-based."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    date_cell = book.add_format({"num_format": "yyyy-mm-dd"})
+    for number, rows in enumerate(sheets, start=1):
+        sheet = book.add_worksheet(f"Blad{number}")
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, (date, datetime)):
+                    sheet.write_datetime(r, c, value, date_cell)
+                elif value is not None:
+                    sheet.write(r, c, value)
+        for (r, c), error in (errors or {}).items() if number == 1 else ():
+            sheet.write_formula(r, c, "=1/0" if error == "#DIV/0!" else "=NA()", None, error)
+    book.close()
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def lighting_xlsx() -> Callable[..., bytes]:
+    """A lighting export: the header row, then the rows given, on the first sheet."""
+
+    def build(*rows: list[Cell], errors: dict[tuple[int, int], str] | None = None) -> bytes:
+        return workbook([list(LIGHTING_HEADER), *rows], errors=errors)
 
     return build

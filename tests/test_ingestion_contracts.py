@@ -1,4 +1,4 @@
-"""Source contracts: the four shipped ones load, and a malformed one fails naming file and field."""
+"""Source contracts: the ten shipped ones load, and a malformed one fails naming file and field."""
 
 import copy
 from pathlib import Path
@@ -15,10 +15,21 @@ from ingestion.contracts import (
     load_contract,
 )
 
-SOURCES = ("air_quality", "districts", "iot_devices", "traffic_counts")
+SOURCES = (
+    "air_quality",
+    "care_supervision",
+    "districts",
+    "eservice_usage",
+    "iot_devices",
+    "smart_meters",
+    "street_lighting",
+    "traffic_counts",
+    "waste_fill_levels",
+    "water_levels",
+)
 
 
-def test_all_four_contracts_load_with_owner_classification_and_keys():
+def test_all_ten_contracts_load_with_owner_classification_and_keys():
     contracts = all_contracts()
     assert sorted(contracts) == list(SOURCES)
     for source, contract in contracts.items():
@@ -34,14 +45,55 @@ def test_contracts_carry_the_owners_and_tables_of_sources_md():
     contracts = all_contracts()
     assert {s: (c.owner, c.classification) for s, c in contracts.items()} == {
         "air_quality": ("miljo", "open"),
+        "care_supervision": ("aldre", "sensitive"),
         "districts": ("sbk", "open"),
+        "eservice_usage": ("ks", "internal"),
         "iot_devices": ("ks", "internal"),
+        "smart_meters": ("svbo", "confidential"),
+        "street_lighting": ("trafik", "internal"),
         "traffic_counts": ("trafik", "open"),
+        "waste_fill_levels": ("svoa", "open"),
+        "water_levels": ("svoa", "open"),
     }
     assert [t.name for t in contracts["districts"].tables] == ["districts", "district_population"]
     assert contracts["air_quality"].device_key == "device_id"
     assert contracts["traffic_counts"].device_key == "site_id"
     assert contracts["traffic_counts"].tables[0].column("site_id").source == "Mätplats"
+    device_keys = {s: c.device_key for s, c in contracts.items() if c.device_key}
+    assert {s: contracts[s].tables[0].column(k).source for s, k in device_keys.items()} == {
+        "air_quality": "device_id",
+        "traffic_counts": "Mätplats",
+        "waste_fill_levels": "container_id",
+        "street_lighting": "Armatur-ID",
+        "smart_meters": "MätarID",
+        "water_levels": "station_id",
+    }
+    assert contracts["street_lighting"].tables[0].format == "xlsx"
+    assert contracts["eservice_usage"].tables[0].format == "json_array"
+
+
+def test_personal_identifiers_are_pii_and_pseudonymised():
+    """Only the two sources holding a person's identifier need the key, and say so."""
+    contracts = all_contracts()
+    pseudonymised = {
+        source: [(c.source, c.name, c.identifier) for t in contract.tables for c in t.pseudonymised]
+        for source, contract in contracts.items()
+        if contract.pseudonymised
+    }
+    assert pseudonymised == {
+        "care_supervision": [("Personnummer", "person_pseudonym", "personnummer")],
+        "eservice_usage": [("user_ref", "user_pseudonym", "text")],
+    }
+    assert {s for s, c in contracts.items() if c.pii} == set(pseudonymised)
+    for source in pseudonymised:
+        for column in contracts[source].tables[0].pseudonymised:
+            assert column.pii and column.type == "string"
+
+
+def test_care_districts_are_the_thirteen_stadsdelsomraden():
+    district = all_contracts()["care_supervision"].tables[0].column("district")
+    assert len(district.allowed) == len(set(district.allowed)) == 13
+    assert all_contracts()["eservice_usage"].tables[0].column("district").allowed == district.allowed
 
 
 def test_file_names_pick_the_table_by_pattern():
@@ -133,6 +185,40 @@ def _drop(path: tuple):
             _set(("device_key",), "sensor"),
             "air_quality.yaml: device_key 'sensor' is not a column",
         ),
+        (
+            "care_supervision",
+            _drop(("tables", "care_supervision", "columns", 0, "pii")),
+            "care_supervision.yaml table care_supervision column person_pseudonym: "
+            "pseudonymise needs pii: true",
+        ),
+        (
+            "care_supervision",
+            _set(("pii",), False),
+            "care_supervision.yaml: a column is pii, so the contract must say pii: true",
+        ),
+        (
+            "care_supervision",
+            _set(("tables", "care_supervision", "columns", 0, "identifier"), "ssn"),
+            "care_supervision.yaml table care_supervision column person_pseudonym: unknown identifier 'ssn'",
+        ),
+        (
+            "eservice_usage",
+            _set(("tables", "eservice_usage", "columns", 0, "identifier"), "text"),
+            "eservice_usage.yaml table eservice_usage column service_id: "
+            "identifier applies only to a pseudonymised column",
+        ),
+        (
+            "smart_meters",
+            _set(("tables", "smart_meters", "columns", 2, "formats"), ["%Y"]),
+            "smart_meters.yaml table smart_meters column energy_kwh: "
+            "formats apply only to a timestamp column",
+        ),
+        (
+            "street_lighting",
+            _set(("tables", "street_lighting", "columns", 4, "pattern"), "[A-Z"),
+            "street_lighting.yaml table street_lighting column fault_code: "
+            "pattern is not a regular expression",
+        ),
     ],
     ids=[
         "unknown-owner",
@@ -144,6 +230,12 @@ def _drop(path: tuple):
         "empty-owner",
         "unknown-format",
         "device-key-not-a-column",
+        "pseudonymise-without-pii",
+        "pii-column-in-non-pii-contract",
+        "unknown-identifier",
+        "identifier-without-pseudonymise",
+        "formats-on-a-float",
+        "pattern-not-a-regex",
     ],
 )
 def test_malformed_contract_names_file_and_field(tmp_path, source, breaks, message):
