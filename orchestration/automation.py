@@ -80,3 +80,30 @@ def landing_sensor(sources: list[str]):
 )
 def nightly_release():
     return RunRequest(tags={"stadsdata/trigger": "nightly"})
+
+
+HOURLY_JOB = "hourly_open_data_release"
+
+
+def hourly_release(hourly_tables: list[str]):
+    """Sensor data out within the hour: ingest the hourly sources, rebuild what they feed
+    (their models, checks and the release) five minutes past every hour."""
+    job = define_asset_job(
+        HOURLY_JOB,
+        selection=AssetSelection.assets(*[["bronze", t] for t in hourly_tables]).downstream(),
+        description="Ingest the hourly sources and publish what they feed, every hour.",
+    )
+
+    @schedule(
+        job=job,
+        cron_schedule="5 * * * *",
+        execution_timezone="Europe/Stockholm",
+        default_status=DefaultScheduleStatus.RUNNING
+        if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
+        else DefaultScheduleStatus.STOPPED,
+        description="Hourly release of the datasets whose sources update hourly.",
+    )
+    def hourly_open_data_release():
+        return RunRequest(tags={"stadsdata/trigger": "hourly"})
+
+    return job, hourly_open_data_release

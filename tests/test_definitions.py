@@ -107,3 +107,14 @@ def test_definitions_do_not_parse_dbt_when_the_manifest_is_fresh() -> None:
     from orchestration.dbt_assets import manifest_is_stale
 
     assert not manifest_is_stale()
+
+
+def test_hourly_sources_are_released_every_hour() -> None:
+    schedule = defs.resolve_schedule_def("hourly_open_data_release")
+    assert schedule.cron_schedule == "5 * * * *"
+    job = defs.resolve_job_def("hourly_open_data_release")
+    keys = job.asset_layer.selected_asset_keys
+    assert AssetKey(["bronze", "air_quality"]) in keys
+    assert AssetKey(["release", "open_data"]) in keys
+    assert AssetKey(["open", "open_air_quality_hourly"]) in keys
+    assert AssetKey(["bronze", "traffic_counts"]) not in keys, "traffic is a daily source"
