@@ -12,9 +12,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from orchestration.home import Home
 
@@ -69,6 +71,26 @@ def prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_instance(open_it: Callable[[], Any]) -> Any:
+    """Open the Dagster instance while holding DAGSTER_HOME/.instance.lock.
+
+    Opening a new SQLite instance creates and stamps its tables; two runs started at the
+    same moment on a new DAGSTER_HOME both did, which left two alembic heads in runs.db
+    and an instance nothing could open again (tests/test_concurrency.py). Once open, the
+    runs share the instance, and its pools keep their warehouse steps apart.
+    """
+    import fcntl
+
+    folder = Path(os.environ["DAGSTER_HOME"])
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".instance.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return open_it()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run(args: argparse.Namespace) -> int:
     home = Home.from_env()
     home.export()
@@ -79,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestration.definitions import defs
 
     started = time.monotonic()
-    with DagsterInstance.get() as instance:
+    with open_instance(DagsterInstance.get) as instance:
         result = defs.resolve_job_def(RUN_JOB).execute_in_process(instance=instance, raise_on_error=False)
     state = status_document(home)
     this_run = [f for f in state["files"] if f.get("run_id") == result.run_id]

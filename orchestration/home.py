@@ -75,7 +75,9 @@ class Home:
             return Path(os.environ["DAGSTER_HOME"])
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
-        if not config.exists():
-            config.write_text(DAGSTER_YAML)
+        if not config.exists():  # renamed into place: a run starting beside us never reads half a file
+            partial = config.with_name(f".dagster.yaml.{os.getpid()}")
+            partial.write_text(DAGSTER_YAML)
+            partial.replace(config)
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
         return self.dagster_home
