@@ -147,12 +147,14 @@ def observation_column(table: Table) -> str | None:
 
 
 def newest_observation(bronze_files: list[Path], column: str) -> datetime | None:
-    """The largest value of `column` according to the files' Parquet statistics."""
+    """The largest value of `column` according to the files' Parquet statistics. A file
+    that is gone or unreadable is passed over: the check warns, it must not fail the run."""
     newest = None
     for path in bronze_files:
-        if not path.exists():
+        try:
+            metadata = pq.read_metadata(path)
+        except (OSError, ValueError):
             continue
-        metadata = pq.read_metadata(path)
         if column not in metadata.schema.names:
             continue
         index = metadata.schema.names.index(column)
@@ -199,7 +201,7 @@ def notify_once(state: Freshness, record_dir: Path, logger: Any) -> str:
     """
     record = record_dir / f"{state.table}.json"
     episode = {"last_file": state.last_file, "last_received": _iso(state.last_received)}
-    if record.exists() and json.loads(record.read_text(encoding="utf-8")).get("episode") == episode:
+    if _recorded_episode(record) == episode:
         return "already notified"
     via = notify(state.message(), logger)
     if via == "webhook" or not os.environ.get(WEBHOOK_ENV, "").strip():
@@ -208,6 +210,13 @@ def notify_once(state: Freshness, record_dir: Path, logger: Any) -> str:
         temporary.write_text(json.dumps({"episode": episode, "via": via}), encoding="utf-8")
         temporary.replace(record)  # whole or not at all, also with another run beside us
     return via
+
+
+def _recorded_episode(record: Path) -> dict | None:
+    try:
+        return json.loads(record.read_text(encoding="utf-8")).get("episode")
+    except (OSError, ValueError, AttributeError):  # none yet, or unreadable: notify again
+        return None
 
 
 def freshness_metadata(state: Freshness, notified: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from orchestration.freshness import (
     assess,
     freshness_checks,
     iso_duration,
+    notify_once,
     observation_column,
 )
 from orchestration.notifications import WEBHOOK_ENV, notify
@@ -248,3 +249,21 @@ def test_a_webhook_that_is_no_url_is_reported_and_the_notice_kept(monkeypatch, c
     with caplog.at_level(logging.WARNING, logger="test.freshness"):
         assert notify({"source": "districts"}, logger) == "log"
     assert "must be an http(s) URL" in caplog.text and '"source": "districts"' in caplog.text
+
+
+def test_unreadable_bronze_or_notice_record_never_fails_the_check(
+    landing, air_quality_jsonl, air_quality_record, receiver, monkeypatch
+) -> None:
+    monkeypatch.setenv(WEBHOOK_ENV, receiver.url)
+    entry = _deliver(landing, air_quality_jsonl, air_quality_record, [datetime.now(UTC) - timedelta(days=2)])
+    landing.bronze_path("air_quality", entry.sha256).write_bytes(b"not parquet")
+    result = _run_check(landing.home)  # without readable readings, judged by delivery time: fresh
+    assert result.passed and result.metadata["newest_observation"].value == "never"
+
+    records = landing.home / "notifications" / "freshness"
+    late = assess(AIR, AIR_TABLE, landing.paths, datetime.now(UTC) + timedelta(days=1))
+    assert notify_once(late, records, logging.getLogger("test.freshness")) == "webhook"
+    (records / "air_quality.json").write_text("{torn")
+    assert notify_once(late, records, logging.getLogger("test.freshness")) == "webhook"
+    assert notify_once(late, records, logging.getLogger("test.freshness")) == "already notified"
+    assert len(receiver.messages) == 2
