@@ -21,6 +21,12 @@ from ingestion.run import landing_files
 from orchestration.home import Home
 
 RUN_JOB = "stadsdata_run"
+# Schedules start stopped in development; production turns them on with STADSDATA_SCHEDULES_ON=1.
+SCHEDULE_STATUS = (
+    DefaultScheduleStatus.RUNNING
+    if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
+    else DefaultScheduleStatus.STOPPED
+)
 RELEASE_JOB = "open_data_release"
 
 # Everything: ingest what landed, build the models, check them, release.
@@ -73,9 +79,7 @@ def landing_sensor(sources: list[str]):
     job_name=RELEASE_JOB,
     cron_schedule="0 2 * * *",
     execution_timezone="Europe/Stockholm",
-    default_status=DefaultScheduleStatus.RUNNING
-    if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
-    else DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Nightly open-data release at 02:00 Stockholm time.",
 )
 def nightly_release():
@@ -98,9 +102,7 @@ def hourly_release(hourly_tables: list[str]):
         job=job,
         cron_schedule="5 * * * *",
         execution_timezone="Europe/Stockholm",
-        default_status=DefaultScheduleStatus.RUNNING
-        if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
-        else DefaultScheduleStatus.STOPPED,
+        default_status=SCHEDULE_STATUS,
         description="Hourly release of the datasets whose sources update hourly.",
     )
     def hourly_open_data_release():

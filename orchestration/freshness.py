@@ -26,7 +26,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetSelection,
-    DefaultScheduleStatus,
     MetadataValue,
     RunRequest,
     asset_check,
@@ -37,6 +36,7 @@ from dagster import (
 from ingestion.contracts import Contract, Table, all_contracts
 from ingestion.ledger import read_entries
 from ingestion.run import LakePaths
+from orchestration.automation import SCHEDULE_STATUS
 from orchestration.ingestion_assets import bronze_key
 from orchestration.notifications import WEBHOOK_ENV, notify
 from orchestration.resources import StadsdataHome
@@ -277,9 +277,7 @@ source_freshness = define_asset_job(
     job_name=FRESHNESS_JOB,
     cron_schedule="15 * * * *",
     execution_timezone="Europe/Stockholm",
-    default_status=DefaultScheduleStatus.RUNNING
-    if os.environ.get("STADSDATA_SCHEDULES_ON") == "1"
-    else DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Hourly freshness checks: a source that stopped sending starts no run by itself.",
 )
 def hourly_freshness():
