@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from webserver_process import running_webserver
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,12 +33,6 @@ BENIGN_CONSOLE: list[re.Pattern[str]] = []
 # The first visit opens Dagster's "Join the community" sign-up dialog over every page; a
 # person dismisses it once ("Skip"), which the UI remembers under this localStorage key.
 DISMISSED_COMMUNITY_DIALOG = "window.localStorage.setItem('communityNux', JSON.stringify('1'));"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,37 +51,9 @@ def ran_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def webserver(ran_home: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("webserver") / "webserver.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)]
-        + ["-m", "orchestration.definitions"],
-        cwd=REPO,
-        env=ran_home,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, log_path.read_text()[-3000:]
-                time.sleep(0.5)
-        else:
-            pytest.fail("dagster-webserver did not answer within 300 s")
+    with running_webserver(ran_home, log_path, timeout=300) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture

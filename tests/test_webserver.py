@@ -7,27 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from webserver_process import running_webserver
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS_QUERY = """
 { assetNodes { assetKey { path } groupName owners { ... on TeamAssetOwner { team } } kinds
   tags { key value } } }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -42,47 +32,10 @@ def _graphql(port: int, query: str) -> dict:
 
 @pytest.fixture
 def webserver(tmp_path: Path):
-    port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster"), "STADSDATA_HOME": str(tmp_path / "home")}
     (tmp_path / "dagster").mkdir()
-    log = (tmp_path / "webserver.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagster_webserver",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-m",
-            "orchestration.definitions",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-                time.sleep(0.5)
-        else:
-            pytest.fail("dagster-webserver did not answer within 120 s")
+    with running_webserver(env, tmp_path / "webserver.log", timeout=120) as port:
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.mark.slow
